@@ -1,0 +1,23 @@
+"""Errors of the geo package: one root, each subclass also a builtin."""
+
+from __future__ import annotations
+
+
+class GeoError(Exception):
+    """Root of every error raised by :mod:`geo`."""
+
+
+class OutsideDemError(GeoError, ValueError):
+    """A point or leg lies outside the elevation model's extent."""
+
+
+class DemVoidError(GeoError, ValueError):
+    """A point or leg touches a void (no-data) cell of the elevation model."""
+
+
+class DemReadError(GeoError, OSError):
+    """An elevation file could not be read or is not what its name says."""
+
+
+class CameraModelError(GeoError, ValueError):
+    """A camera description is impossible (non-positive sizes, unknown preset, ...)."""
