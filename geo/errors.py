@@ -21,3 +21,11 @@ class DemReadError(GeoError, OSError):
 
 class CameraModelError(GeoError, ValueError):
     """A camera description is impossible (non-positive sizes, unknown preset, ...)."""
+
+
+class TerrainInputError(GeoError, ValueError):
+    """A terrain description or query argument is impossible (bad shapes, sizes, directions, ...)."""
+
+
+class NoIntersectionError(GeoError, ValueError):
+    """A ray leaves the elevation model, or its range, without meeting the terrain."""
