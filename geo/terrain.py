@@ -64,14 +64,19 @@ class LegCells:
     Parallel arrays, one entry per piece of the leg inside one cell: the piece runs from
     fraction ``t_start`` to ``t_end`` of the leg (sorted, contiguous, covering ``[0, 1]``);
     ``max_height_m``/``min_height_m`` are the highest/lowest of the cell's four corner posts
-    (bounds of the bilinear surface over the piece); ``cell_row``/``cell_col`` name the cell by
-    its upper-left post.
+    (bounds of the bilinear surface over the whole cell); ``peak_height_m`` is the exact highest
+    point of the bilinear surface on the piece itself (the ground right under the leg);
+    ``height_poly_m`` (n, 3) holds ``(a, b, c)`` with the surface under the leg at fraction
+    ``t`` of it being ``a + b t + c t**2`` on that piece; ``cell_row``/``cell_col`` name the
+    cell by its upper-left post.
     """
 
     t_start: FloatArray
     t_end: FloatArray
     max_height_m: FloatArray
     min_height_m: FloatArray
+    peak_height_m: FloatArray
+    height_poly_m: FloatArray
     cell_row: IndexArray
     cell_col: IndexArray
 
@@ -506,18 +511,32 @@ class Terrain:
                 f"({lat1_deg:.7f}, {lon1_deg:.7f}), got {self._void_text(r, c)} "
                 f"at fraction {t_start[k]:.4f}..{t_end[k]:.4f} of the leg"
             )
+        # Along the leg the bilinear surface is a quadratic in t: its maximum on a piece is at an
+        # end or at the vertex of the parabola.
+        h00, h01, h10, h11 = corners
+        b, c, d = h01 - h00, h10 - h00, h00 - h01 - h10 + h11
+        x0, y0 = u0 - cell_col, v0 - cell_row
+        c0 = h00 + b * x0 + c * y0 + d * x0 * y0
+        c1 = b * du + c * dv + d * (x0 * dv + y0 * du)
+        c2 = d * du * dv
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vertex = np.where(c2 < 0, -c1 / (2.0 * c2), t_start)
+        candidates = np.stack([t_start, t_end, np.clip(vertex, t_start, t_end)])
+        peak = (c0 + c1 * candidates + c2 * candidates**2).max(axis=0)
         return LegCells(
             t_start=t_start,
             t_end=t_end,
             max_height_m=corners.max(axis=0),
             min_height_m=corners.min(axis=0),
+            peak_height_m=np.minimum(peak, corners.max(axis=0)),
+            height_poly_m=np.column_stack([c0, c1, c2]),
             cell_row=cell_row,
             cell_col=cell_col,
         )
 
     def max_along_leg(self, lat0_deg: float, lon0_deg: float, lat1_deg: float, lon1_deg: float) -> float:
-        """The highest post of any cell under the leg: an upper bound of the surface along it."""
-        return float(self.cells_under_leg(lat0_deg, lon0_deg, lat1_deg, lon1_deg).max_height_m.max())
+        """The highest point of the (bilinear) terrain under the leg, exactly, cell by cell."""
+        return float(self.cells_under_leg(lat0_deg, lon0_deg, lat1_deg, lon1_deg).peak_height_m.max())
 
     # -- rendering ----------------------------------------------------------------------------
 

@@ -419,9 +419,8 @@ def test_cells_under_leg_cases(
         corners = h[r : r + 2, c : c + 2]
         assert got.max_height_m[k] == corners.max()
         assert got.min_height_m[k] == corners.min()
-    assert t.max_along_leg(*post_latlon(t, *start), *post_latlon(t, *end)) == max(
-        h[r : r + 2, c : c + 2].max() for r, c in cells
-    )
+        assert corners.min() <= got.peak_height_m[k] <= corners.max()
+    assert t.max_along_leg(*post_latlon(t, *start), *post_latlon(t, *end)) == got.peak_height_m.max()
 
 
 def test_cells_under_leg_outside_raises() -> None:
@@ -459,8 +458,14 @@ def check_upper_bound(terrain: Terrain, a: tuple[float, float], b: tuple[float, 
     z = terrain.elevation(lat, lon)
     piece = np.minimum(np.searchsorted(cells.t_end, t), len(cells) - 1)
     assert np.all(cells.max_height_m[piece] >= z - 1e-6)
+    assert np.all(cells.peak_height_m[piece] >= z - 1e-6)
+    assert np.all(cells.peak_height_m <= cells.max_height_m)
     assert np.all(cells.min_height_m[piece] <= z + 1e-6)
-    assert terrain.max_along_leg(*a, *b) == cells.max_height_m.max() >= z.max() - 1e-6
+    # The peak is the exact maximum of the surface on each piece: dense sampling gets close to it.
+    dense = np.unique(np.concatenate([np.linspace(0.0, 1.0, 20001), cells.t_start, cells.t_end]))
+    z_dense = terrain.elevation(*leg_points(terrain, a, b, dense))
+    assert terrain.max_along_leg(*a, *b) == cells.peak_height_m.max()
+    assert z_dense.max() - 1e-6 <= cells.peak_height_m.max() <= z_dense.max() + 0.05
 
 
 lat_on_tile = st.floats(min_value=44.0, max_value=45.0)

@@ -1,0 +1,192 @@
+"""``shanshui``: one command line for the whole system, one subcommand per job.
+
+Each subcommand imports what it needs when it runs, so ``shanshui --help`` stays quick
+and the edge node's commands never pull in the ground station's packages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="shanshui",
+    help="Shanshui Patrol: drone patrols over mountain and water terrain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"shanshui: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _lat_lon(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        _fail(f"expected --home LAT,LON in degrees (e.g. 44.27,-71.30), got {text!r}")
+    return lat, lon
+
+
+def _abs(p: Path | None) -> Path | None:
+    return p.resolve() if p is not None else None
+
+
+@app.command()
+def plan(
+    target: Annotated[Path, typer.Argument(help="AREA.geojson, or a mission spec missions/NAME.yaml")],
+    pattern: Annotated[str | None, typer.Option(help="survey | corridor | perimeter")] = None,
+    dem: Annotated[Path | None, typer.Option(help="DEM: SRTM .hgt or GeoTIFF")] = None,
+    agl_m: Annotated[
+        float | None, typer.Option("--agl-m", help="height above ground (water surface)")
+    ] = None,
+    home: Annotated[
+        str | None, typer.Option(help="takeoff point LAT,LON (default: a point of the area's edge)")
+    ] = None,
+    terrain_mode: Annotated[
+        str | None, typer.Option(help="absolute (frame 0) | relative (frame 3) | terrain-frame (frame 10)")
+    ] = None,
+    camera: Annotated[str | None, typer.Option(help="camera preset name")] = None,
+    side_overlap: Annotated[float | None, typer.Option(help="side overlap, 0-1")] = None,
+    front_overlap: Annotated[float | None, typer.Option(help="front overlap, 0-1")] = None,
+    width_m: Annotated[float | None, typer.Option("--width-m", help="corridor width in metres")] = None,
+    offset_m: Annotated[
+        float | None, typer.Option("--offset-m", help="perimeter: >0 outside, <0 inside")
+    ] = None,
+    angle_deg: Annotated[
+        float | None, typer.Option("--angle-deg", help="survey heading (default: best)")
+    ] = None,
+    vehicle: Annotated[Path | None, typer.Option(help="firmware_configs/ parameter file")] = None,
+    max_leg_s: Annotated[
+        float | None, typer.Option("--max-leg-s", help="cap on each sortie's flight time, s")
+    ] = None,
+    out: Annotated[
+        list[Path] | None, typer.Option(help="FILE.plan | .waypoints | .geojson | .kml (repeatable)")
+    ] = None,
+    preview: Annotated[Path | None, typer.Option(help="write a PNG preview over the terrain")] = None,
+) -> None:
+    """Plan a patrol over the terrain and write it as mission files; prints the statistics."""
+    from geo.errors import GeoError
+    from ground_station.planning.errors import PlanningError
+
+    overrides: dict[str, Any] = {
+        "pattern": pattern,
+        "dem": _abs(dem),
+        "agl_m": agl_m,
+        "home": _lat_lon(home),
+        "terrain_mode": terrain_mode,
+        "camera": camera,
+        "side_overlap": side_overlap,
+        "front_overlap": front_overlap,
+        "width_m": width_m,
+        "offset_m": offset_m,
+        "angle_deg": angle_deg,
+        "vehicle": _abs(vehicle),
+        "max_leg_s": max_leg_s,
+        "out": [p.resolve() for p in out] if out else None,
+        "preview": _abs(preview),
+    }
+    try:
+        stats = run_plan(target, overrides)
+    except (PlanningError, GeoError) as exc:
+        _fail(str(exc))
+    for line in stats:
+        typer.echo(line)
+
+
+def run_plan(target: Path, overrides: dict[str, Any]) -> list[str]:
+    """Plan ``target`` (spec or area) with ``overrides``; write the outputs; return report lines."""
+    from ground_station.planning.errors import MissionFileError
+    from ground_station.planning.formats import write_mission
+    from ground_station.planning.planner import plan_patrol
+    from ground_station.planning.preview import render_preview
+    from ground_station.planning.spec import load_spec, make_spec
+
+    if target.suffix.lower() in (".yaml", ".yml"):
+        spec = load_spec(target, **overrides)
+    else:
+        data = {k: v for k, v in overrides.items() if v is not None}
+        data["area"] = target.resolve()
+        for key in ("pattern", "dem"):
+            if key not in data:
+                raise MissionFileError(f"--{key} is required when planning from an area file")
+        spec = make_spec(data)
+    if not spec.out and spec.preview is None:
+        raise MissionFileError(
+            "nothing to write: give --out FILE (.plan, .waypoints, .geojson, .kml) or --preview"
+        )
+    planned = plan_patrol(spec.request())
+    lines = planned.stats.lines()
+    for out in spec.out:
+        path = spec.resolve(out)
+        missions = planned.missions
+        for k, mission in enumerate(missions):
+            target_path = (
+                path if len(missions) == 1 else path.with_name(f"{path.stem}-sortie{k + 1}{path.suffix}")
+            )
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            write_mission(mission, target_path)
+            lines.append(f"wrote          {target_path}")
+    if spec.preview is not None:
+        lines.append(f"preview        {render_preview(planned, spec.resolve(spec.preview))}")
+    return lines
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option(help="where to write the plans and previews")] = Path("out"),
+    missions_dir: Annotated[Path, typer.Option(help="mission specs to plan")] = REPO_ROOT / "missions",
+) -> None:
+    """Plan every example patrol in missions/ and write its files and preview under OUT_DIR."""
+    from rich.console import Console
+
+    from geo.errors import GeoError
+    from ground_station.planning.errors import PlanningError
+
+    console = Console()
+    specs = sorted(missions_dir.glob("*.yaml"))
+    if not specs:
+        _fail(f"no mission specs (*.yaml) in {missions_dir}")
+    failed = 0
+    for spec_path in specs:
+        name = spec_path.stem
+        out = out_dir.resolve()
+        overrides: dict[str, Any] = {
+            "out": [
+                out / f"{name}.plan",
+                out / f"{name}.waypoints",
+                out / f"{name}.geojson",
+                out / f"{name}.kml",
+            ],
+            "preview": out / f"{name}.png",
+        }
+        with console.status(f"planning {name}"):
+            try:
+                lines = run_plan(spec_path, overrides)
+            except (PlanningError, GeoError) as exc:
+                console.print(f"[red]{name}: {exc}[/red]")
+                failed += 1
+                continue
+        console.rule(name)
+        for line in lines:
+            console.print(line, highlight=False)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def main() -> None:
+    app(prog_name="shanshui")
+
+
+if __name__ == "__main__":
+    main()
