@@ -170,6 +170,10 @@ class SurveyOptions:
     turnaround_m: float = 10.0
     angle_deg: float | None = None  # None: choose by the objective
     objective: PathObjective = field(default_factory=FlightTime)
+    # The camera's ground footprint across / along a pass; by default the least the spacing and
+    # trigger distance allow (no overlap). Used to find slivers no pass sees.
+    footprint_across_m: float | None = None
+    footprint_along_m: float | None = None
 
 
 def camera_extents(
@@ -214,6 +218,49 @@ def camera_extents(
     return out
 
 
+def _gap_fillers(
+    rot_region: Polygon, rows_per_line: list[np.ndarray], options: SurveyOptions
+) -> list[np.ndarray]:
+    """Short extra passes for slivers of the region that no camera run sees.
+
+    A spike thinner than the line spacing can poke out between two lines where neither can
+    reach it without leaving the area. Each such gap (judged with the camera's footprint)
+    gets a pass along its long axis,
+    clipped to the region; a few rounds catch what the first fillers leave.
+    """
+    half_w = (options.footprint_across_m or options.spacing_m) / 2.0
+    half_l = (options.footprint_along_m or options.trigger_distance_m) / 2.0
+    rows = np.concatenate([r for r in rows_per_line if len(r)])
+    a, b = rows[:, 0, 2:], rows[:, 1, 2:]
+    u = (b - a) / np.maximum(np.hypot(*(b - a).T), 1e-9)[:, None]
+    runs = shapely.linestrings(np.stack([a - u * half_l, b + u * half_l], axis=1))
+    seen = shapely.union_all(shapely.buffer(runs, half_w, cap_style="flat"))
+    fillers: list[np.ndarray] = []
+    for _ in range(3):
+        gaps = shapely.difference(rot_region, seen)
+        added = []
+        for gap in getattr(gaps, "geoms", [gaps]):
+            if gap.is_empty or gap.area < 1e-4 * rot_region.area:
+                continue
+            box = np.asarray(gap.minimum_rotated_rectangle.exterior.coords)[:4]
+            sides = np.hypot(*np.diff(np.vstack([box, box[:1]]), axis=0).T)
+            k = int(np.argmax(sides[:2]))  # the long pair of sides: 0-1 & 2-3, or 1-2 & 3-0
+            p0 = 0.5 * (box[k] + box[(k + 3) % 4])
+            p1 = 0.5 * (box[k + 1] + box[(k + 2) % 4])
+            axis = shapely.intersection(LineString([p0, p1]), rot_region)
+            parts = [
+                g for g in getattr(axis, "geoms", [axis]) if isinstance(g, LineString) and g.length > 0.5
+            ]
+            if parts:
+                c = np.asarray(max(parts, key=lambda g: g.length).coords)[[0, -1]]
+                fillers.append(np.concatenate([c, c], axis=1)[None])
+                added.append(LineString(c).buffer(half_w, cap_style="flat"))
+        if not added:
+            break
+        seen = shapely.union_all([seen, *added])
+    return fillers
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Layout:
     """Passes at one heading, in flight order, in the rotated frame.
@@ -229,17 +276,6 @@ class _Layout:
     cost: float
 
 
-def _rough_cost(region: Polygon, options: SurveyOptions, angle_deg: float) -> float:
-    """A quick price for a heading: the passes clipped to the region, best ordered, nothing else."""
-    lines = transect_segments(region, angle_deg=angle_deg, spacing_m=options.spacing_m)
-    if not any(len(segs) for segs in lines):
-        return math.inf
-    return min(
-        options.objective(_unrotate_xy(np.array(order(lines), dtype=np.float64).reshape(-1, 2), angle_deg))
-        for order in (_order_serpentine, _order_nearest)
-    )
-
-
 def _layout(region: Polygon, allowed: Polygon, options: SurveyOptions, angle_deg: float) -> _Layout | None:
     """Lay the passes out at ``angle_deg`` and price the best ordering (no routing)."""
     lines = transect_segments(region, angle_deg=angle_deg, spacing_m=options.spacing_m)
@@ -251,6 +287,8 @@ def _layout(region: Polygon, allowed: Polygon, options: SurveyOptions, angle_deg
         np.concatenate([segs, np.stack([cam, segs[:, :, 1]], axis=2)], axis=2) if len(segs) else segs
         for segs, cam in zip(lines, cams, strict=True)
     ]
+    rows_per_line += _gap_fillers(rot_region, rows_per_line, options)
+    rows_per_line.sort(key=lambda rows: float(rows[0, 0, 1]) if len(rows) else math.inf)
     best: _Layout | None = None
     for order in (_order_serpentine, _order_nearest):
         rows = np.array(order(rows_per_line), dtype=np.float64)
@@ -329,9 +367,9 @@ def survey(
 
     ``allowed`` is where the vehicle may fly (turnarounds and routes between passes);
     by default the region itself. When ``options.angle_deg`` is None, every candidate
-    heading (a 1° grid and the region's edge directions) is priced by
-    ``options.objective``, the best are priced in full (camera runs, turnarounds) and refined down to
-    0.01°, and the finalists are priced again with their routes around holes.
+    heading (a 1° grid and the region's edge directions) is laid out and priced by
+    ``options.objective``, the best are refined to 0.1° then 0.02°, and the finalists are
+    priced again with their routes around holes.
     """
     if options.spacing_m <= 0 or options.trigger_distance_m <= 0:
         raise InvalidAreaError(
@@ -348,37 +386,23 @@ def survey(
         if layout is None:
             raise narrow
         return _build_survey(layout, router, options)[0]
-    rough: dict[float, float] = {}
+    layouts: dict[float, _Layout] = {}
 
     def price(angles: np.ndarray) -> None:
-        for a in np.round(angles % 180.0, 6):
-            rough.setdefault(float(a), _rough_cost(region, options, float(a)))
+        for a in np.round(np.asarray(angles) % 180.0, 6):
+            if float(a) not in layouts and (lay := _layout(region, allowed, options, float(a))) is not None:
+                layouts[float(a)] = lay
 
-    price(candidate_angles(region))
-    grid = np.array(sorted(rough))
-    costs = np.array([rough[a] for a in grid])
-    basins = grid[(costs <= np.roll(costs, 1)) & (costs <= np.roll(costs, -1)) & np.isfinite(costs)]
-    for a in sorted(rough, key=rough.__getitem__)[:4]:
-        price(np.arange(a - 0.5, a + 0.51, 0.05))
-    promising = sorted(rough, key=rough.__getitem__)[:6] + sorted(basins.tolist(), key=rough.__getitem__)[:12]
-    layouts = [
-        lay for a in dict.fromkeys(promising) if (lay := _layout(region, allowed, options, a)) is not None
-    ]
+    def best(count: int) -> list[_Layout]:
+        return sorted(layouts.values(), key=lambda lay: lay.cost)[:count]
+
+    price(candidate_angles(region, step_deg=1.0))
     if not layouts:
         raise narrow
-    layouts.sort(key=lambda lay: lay.cost)
-    seen = {lay.angle_deg for lay in layouts}
-    # Refine the best with the full price (camera runs, turnarounds): 0.05° then 0.01° steps.
-    for count, half, step in ((2, 0.5, 0.05), (1, 0.05, 0.01)):
-        for lay in layouts[:count]:
-            for a in np.round(
-                np.arange(lay.angle_deg - half, lay.angle_deg + half + step / 2, step) % 180.0, 6
-            ):
-                if float(a) not in seen and (more := _layout(region, allowed, options, float(a))) is not None:
-                    seen.add(float(a))
-                    layouts.append(more)
-        layouts.sort(key=lambda lay: lay.cost)
-    finalists = layouts[:4] if router is not None else layouts[:1]
+    for count, half, step in ((3, 1.0, 0.1), (2, 0.1, 0.02)):
+        for lay in best(count):
+            price(np.arange(lay.angle_deg - half, lay.angle_deg + half + step / 2, step))
+    finalists = best(4 if router is not None else 1)
     return min((_build_survey(lay, router, options) for lay in finalists), key=lambda pc: pc[1])[0]
 
 

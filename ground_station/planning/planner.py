@@ -119,8 +119,8 @@ class PlanStats:
             f"area           {self.area_m2 / 1e6:.3f} km²",
             f"length         {self.length_m / 1000:.2f} km",
             f"flight time    {self.flight_time_s / 60:.1f} min in {self.sorties} sortie(s)",
-            f"photos         {self.photo_count} (every {self.trigger_distance_m:.1f} m, lines "
-            f"{self.spacing_m:.1f} m apart)",
+            f"photos         {self.photo_count} (every {self.trigger_distance_m:.1f} m"
+            + (f", lines {self.spacing_m:.1f} m apart)" if self.pattern != "perimeter" else ")"),
             f"GSD            {self.gsd_cm:.2f} cm/px",
             f"min clearance  {clearance}",
             f"waypoints      {self.waypoints} ({self.items} items)",
@@ -183,10 +183,7 @@ def _default_home(area: PatrolArea, terrain: Terrain) -> tuple[float, float]:
     geom = area.geometry
     coords = np.asarray(geom.coords if isinstance(geom, LineString) else geom.exterior.coords)[:, :2]
     lat, lon = coords[:, 1], coords[:, 0]
-    inside = terrain.contains(lat, lon)
-    land = inside & ~np.asarray(
-        terrain.is_water(np.where(inside, lat, coords[0, 1]), np.where(inside, lon, coords[0, 0]))
-    )
+    land = ~np.asarray(terrain.is_water(lat, lon))  # the area is on the DEM: checked before
     k = int(np.argmax(land)) if land.any() else 0
     return float(lat[k]), float(lon[k])
 
@@ -238,10 +235,10 @@ class PatrolPlanner:
             np.array([h.lat_deg for h in self.homes]), np.array([h.lon_deg for h in self.homes])
         )
         self.homes_xy = np.column_stack([hx, hy])
-        self._inclusion: Polygon | None = None
-        across_m, along_m = r.camera.footprint_m(r.agl_m)
-        self.spacing_m = across_m * (1.0 - r.side_overlap)
-        self.trigger_m = along_m * (1.0 - r.front_overlap)
+        self.region, self.allowed, self.inclusion = self.regions()
+        self.footprint_m = r.camera.footprint_m(r.agl_m)  # (across, along) a pass
+        self.spacing_m = self.footprint_m[0] * (1.0 - r.side_overlap)
+        self.trigger_m = self.footprint_m[1] * (1.0 - r.front_overlap)
 
     def _check_on_dem(self) -> None:
         geom = self.request.area.geometry
@@ -287,6 +284,7 @@ class PatrolPlanner:
             keep_out = unary_union([h.buffer(r.exclusion_standoff_m, quad_segs=2) for h in holes])
             allowed = allowed.difference(keep_out)
             region = cast(Polygon, region.difference(keep_out))
+        allowed = unary_union([allowed, *(Point(x, y).buffer(1.0) for x, y in self.homes_xy)])
         if not isinstance(allowed, Polygon):
             allowed = max(getattr(allowed, "geoms", []), key=lambda g: g.area)
         if not isinstance(region, Polygon):
@@ -308,6 +306,8 @@ class PatrolPlanner:
                 turnaround_m=r.turnaround_m,
                 angle_deg=r.angle_deg,
                 objective=objective,
+                footprint_across_m=self.footprint_m[0],
+                footprint_along_m=self.footprint_m[1],
             )
             path = survey(region, options=options, allowed=allowed)
             return replace(path, covered=region)
@@ -325,8 +325,7 @@ class PatrolPlanner:
             trigger_distance_m=self.trigger_m,
             start_near=(float(self.homes_xy[0, 0]), float(self.homes_xy[0, 1])),
         )
-        across_m, _ = r.camera.footprint_m(r.agl_m)
-        return replace(path, covered=cast(Polygon, path.passes[0].buffer(across_m / 2.0)))
+        return replace(path, covered=cast(Polygon, path.passes[0].buffer(self.footprint_m[0] / 2.0)))
 
     # -- sorties ------------------------------------------------------------------
 
@@ -471,11 +470,7 @@ class PatrolPlanner:
         return items
 
     def _fence(self) -> tuple[FencePolygon, ...]:
-        fences = [
-            FencePolygon(
-                inclusion=True, vertices_deg=polygon_to_geodetic(self.frame, cast(Polygon, self._inclusion))
-            )
-        ]
+        fences = [FencePolygon(inclusion=True, vertices_deg=polygon_to_geodetic(self.frame, self.inclusion))]
         area = self.request.area.geometry
         if isinstance(area, Polygon):
             for hole in area.interiors:
@@ -541,16 +536,14 @@ class PatrolPlanner:
         return sorties
 
     def plan(self) -> PlannedPatrol:
-        region, allowed, self._inclusion = self.regions()
-        homes = [Point(x, y).buffer(1.0) for x, y in self.homes_xy]
-        allowed = cast(Polygon, unary_union([allowed, *homes]))
+        region, allowed = self.region, self.allowed
         cov = self.coverage(region, allowed)
         if not cov.vertices:
             raise InvalidAreaError("the pattern produced no path: is the area smaller than one photo?")
         router = Router(allowed)
         sorties = self.split(cov, router)
         r = self.request
-        photos = sum(int(p.length // self.trigger_m) + 1 for p in cov.passes)
+        photos = sum(int(p.length // self.trigger_m) + 1 for p in cov.camera_runs)
         clearances = [s.profile.clearance.min_clearance_m for s in sorties if s.profile is not None]
         positional = sum(1 for s in sorties for it in s.mission.items if it.command == MavCmd.NAV_WAYPOINT)
         covered = cov.covered if cov.covered is not None else region
