@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import LinearRing, LineString, Point, Polygon, shape
+from shapely.geometry import LinearRing, LineString, Polygon, shape
 from shapely.validation import explain_validity
 
 from geo.frames import LocalFrame
@@ -143,7 +143,6 @@ class Router:
     """
 
     def __init__(self, region: Polygon, *, clearance_m: float = 1.0) -> None:
-        self.region = region
         # Points on the boundary come back from rotations a hair outside: judge with a margin.
         self._judge = region.buffer(0.05, quad_segs=2)
         shapely.prepare(self._judge)
@@ -214,7 +213,3 @@ class Router:
             path.append((float(self._nodes[node][0]), float(self._nodes[node][1])))
             node = int(prev[node])
         return path[::-1]
-
-
-def point_in(region: Polygon, x: float, y: float) -> bool:
-    return bool(region.covers(Point(x, y)))
