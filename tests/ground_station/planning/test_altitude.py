@@ -43,8 +43,8 @@ def dense_check(
     mid = 0.5 * (profile.s_m[1:] + profile.s_m[:-1])  # type: ignore[attr-defined]
     leg = np.clip(np.searchsorted(s_v, mid) - 1, 0, len(xy) - 2)
     camera = ~free[leg]
-    assert np.all(slope[camera] <= CLIMB + 1e-9)
-    assert np.all(slope[camera] >= -DESCENT - 1e-9)
+    assert np.all(slope[camera] <= CLIMB + 1e-6)  # rounding of z and s
+    assert np.all(slope[camera] >= -DESCENT - 1e-6)
 
 
 @st.composite
