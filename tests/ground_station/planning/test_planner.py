@@ -300,3 +300,25 @@ def test_flight_time_grows_with_a_slower_vehicle() -> None:
     slow = plan_patrol(dataclasses.replace(req, speed_m_s=6.0)).stats.flight_time_s
     assert slow > fast * 1.3
     assert math.isfinite(fast)
+
+
+def test_pymavlink_loads_our_waypoints_files_as_mavproxy_does(wildcat: PlannedPatrol, tmp_path: Path) -> None:
+    """MAVProxy's `wp load` is pymavlink's MAVWPLoader: it must read back what we wrote."""
+    from pymavlink import mavwp
+
+    from ground_station.planning.formats import write_waypoints
+
+    mission = wildcat.missions[0]
+    path = tmp_path / "sortie.waypoints"
+    write_waypoints(mission, path)
+    loader = mavwp.MAVWPLoader()
+    assert loader.load(str(path)) == len(mission.items) + 1  # home is item 0
+    home = loader.wp(0)
+    assert (home.x, home.y) == pytest.approx((mission.home.lat_deg, mission.home.lon_deg), abs=1e-6)
+    for k, item in enumerate(mission.items, start=1):
+        got = loader.wp(k)
+        assert (got.seq, got.command, got.frame) == (k, item.command, item.frame)
+        assert got.x == pytest.approx(item.lat_deg, abs=1e-6)
+        assert got.y == pytest.approx(item.lon_deg, abs=1e-6)
+        assert got.z == pytest.approx(item.altitude_m, abs=1e-3)
+        assert got.param1 == pytest.approx(item.param1, abs=1e-6)
