@@ -75,11 +75,17 @@ def area_from_geojson(doc: Any, *, source: str = "<geojson>") -> PatrolArea:
     return PatrolArea(geometry=geom, name=name)
 
 
+def outline_coords(geom: Polygon | LineString) -> np.ndarray:
+    """The line's points, or the polygon's outer ring, as an (n, 2) array of ``[lon, lat]``."""
+    ring = geom.coords if isinstance(geom, LineString) else geom.exterior.coords
+    return np.asarray(ring, dtype=np.float64)[:, :2]
+
+
 def validate_geometry(geom: Polygon | LineString, *, source: str = "area") -> None:
     """Raise :class:`InvalidAreaError` for empty, degenerate or self-intersecting shapes."""
     if geom.is_empty:
         raise InvalidAreaError(f"{source}: the geometry is empty")
-    coords = np.asarray(geom.exterior.coords if isinstance(geom, Polygon) else geom.coords, dtype=np.float64)
+    coords = outline_coords(geom)
     if not np.isfinite(coords).all():
         raise InvalidAreaError(f"{source}: coordinates must be finite numbers")
     lon, lat = coords[:, 0], coords[:, 1]

@@ -28,6 +28,7 @@ from ground_station.planning.geometry import (
     PatrolArea,
     Router,
     local_frame_for,
+    outline_coords,
     polygon_to_geodetic,
     to_local,
 )
@@ -180,8 +181,7 @@ def flight_time_s(
 
 
 def _default_home(area: PatrolArea, terrain: Terrain) -> tuple[float, float]:
-    geom = area.geometry
-    coords = np.asarray(geom.coords if isinstance(geom, LineString) else geom.exterior.coords)[:, :2]
+    coords = outline_coords(area.geometry)
     lat, lon = coords[:, 1], coords[:, 0]
     land = ~np.asarray(terrain.is_water(lat, lon))  # the area is on the DEM: checked before
     k = int(np.argmax(land)) if land.any() else 0
@@ -241,8 +241,7 @@ class PatrolPlanner:
         self.trigger_m = self.footprint_m[1] * (1.0 - r.front_overlap)
 
     def _check_on_dem(self) -> None:
-        geom = self.request.area.geometry
-        coords = np.asarray(geom.coords if isinstance(geom, LineString) else geom.exterior.coords)
+        coords = outline_coords(self.request.area.geometry)
         inside = self.request.terrain.contains(coords[:, 1], coords[:, 0])
         if not np.all(inside):
             k = int(np.argmin(inside))

@@ -45,6 +45,7 @@ from ground_station.planning.errors import MissionFileError
 from ground_station.planning.formats._io import PathLike, read_text, write_text_atomic
 from ground_station.planning.formats._json import JsonReader
 from ground_station.planning.mission import (
+    NAV_POSITION_COMMANDS,
     FenceCircle,
     FencePolygon,
     HomePosition,
@@ -96,24 +97,15 @@ _ALT_MODE_BY_FRAME: dict[int, int] = {
 }
 
 # Commands QGC edits as a coordinate (it saves AltitudeMode/Altitude for them).
-_QGC_COORDINATE_COMMANDS = frozenset(
-    {
-        MavCmd.NAV_WAYPOINT,
-        MavCmd.NAV_LOITER_UNLIM,
-        MavCmd.NAV_LOITER_TURNS,
-        MavCmd.NAV_LOITER_TIME,
-        MavCmd.NAV_LAND,
-        MavCmd.NAV_TAKEOFF,
-        MavCmd.NAV_LOITER_TO_ALT,
-        MavCmd.DO_SET_HOME,
-        MavCmd.DO_SET_ROI_LOCATION,
-        82,  # NAV_SPLINE_WAYPOINT
-        84,  # NAV_VTOL_TAKEOFF
-        85,  # NAV_VTOL_LAND
-        189,  # DO_LAND_START
-        201,  # DO_SET_ROI
-    }
-)
+_QGC_COORDINATE_COMMANDS = NAV_POSITION_COMMANDS | {
+    MavCmd.DO_SET_HOME,
+    MavCmd.DO_SET_ROI_LOCATION,
+    82,  # NAV_SPLINE_WAYPOINT
+    84,  # NAV_VTOL_TAKEOFF
+    85,  # NAV_VTOL_LAND
+    189,  # DO_LAND_START
+    201,  # DO_SET_ROI
+}
 
 # Commands the structure scan emits that the planner's MavCmd does not list.
 MAV_CMD_DO_SET_ROI_WPNEXT_OFFSET = 196
