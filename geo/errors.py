@@ -29,3 +29,7 @@ class TerrainInputError(GeoError, ValueError):
 
 class NoIntersectionError(GeoError, ValueError):
     """A ray leaves the elevation model, or its range, without meeting the terrain."""
+
+
+class TerrainDataMissingError(GeoError, LookupError):
+    """A terrain-database query where the grid posts around the point have not arrived yet."""
