@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# MAVProxy for the interop tests, without its map/GUI stack (opencv-python, vtk)
+	$(BIN)/pip install --quiet --no-deps 'MAVProxy==1.8.75'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy geo ground_station shanshui
+	$(BIN)/mypy geo ground_station sim shanshui
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

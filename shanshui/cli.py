@@ -184,6 +184,58 @@ def demo(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def sim(
+    vehicles: Annotated[int, typer.Option(min=1, max=50, help="how many simulated ArduCopters")] = 1,
+    home: Annotated[str, typer.Option(help="LAT,LON of the first vehicle (others stand 10 m east)")] = (
+        "44.2706,-71.3033"
+    ),
+    dem: Annotated[Path | None, typer.Option(help="ground: SRTM .hgt or GeoTIFF (default flat)")] = None,
+    speedup: Annotated[float, typer.Option(min=0.1, max=1000, help="simulated seconds per second")] = 1.0,
+    base_port: Annotated[int, typer.Option(help="TCP port of vehicle 0; vehicle N listens on +10*N")] = 5760,
+    out: Annotated[
+        str | None, typer.Option(help="also send to a GCS over UDP, e.g. udp:127.0.0.1:14550")
+    ] = None,
+    settle_s: Annotated[
+        float, typer.Option("--settle-s", help="simulated seconds before a position estimate (ArduPilot ~40)")
+    ] = 40.0,
+    params: Annotated[
+        Path | None, typer.Option(help="ArduPilot .parm file (default firmware_configs/)")
+    ] = None,
+    signing_key: Annotated[str | None, typer.Option(help="MAVLink 2 signing key, 64 hex digits")] = None,
+) -> None:
+    """Simulated ArduCopters speaking MAVLink 2 on tcp:127.0.0.1:5760+10*N until Ctrl-C."""
+    from geo.errors import GeoError
+    from sim.cli import run_sim
+    from sim.errors import SimError
+
+    lat_lon = _lat_lon(home)
+    assert lat_lon is not None
+
+    def ready(fleet: Any) -> None:
+        for r in fleet.runners:
+            udp = f" udp:{r.udp_port}" if r.udp_port else ""
+            typer.echo(f"vehicle {r.sysid}: tcp:127.0.0.1:{r.tcp_port}{udp}")
+
+    try:
+        run_sim(
+            vehicles,
+            _abs(dem),
+            lat_lon,
+            speedup,
+            base_port=base_port,
+            udp_out=out,
+            settle_s=settle_s,
+            params_file=_abs(params),
+            signing_key_hex=signing_key,
+            on_ready=ready,
+        )
+    except KeyboardInterrupt:
+        pass
+    except (SimError, GeoError, OSError) as exc:
+        _fail(str(exc))
+
+
 def main() -> None:
     app(prog_name="shanshui")
 
