@@ -194,6 +194,7 @@ class VehicleRunner:
         self.vehicle = vehicle
         self.sysid = sysid
         self.speedup = speedup
+        vehicle.link_time_scale = speedup
         self.dt_s = dt_s
         self.impairment = impairment or LinkImpairment()
         self.signing_key = signing_key

@@ -36,8 +36,9 @@ ArduCopter behaviour reproduced:
 * Failsafes: battery low/critical by mAh used (BATT_LOW_MAH/BATT_CRT_MAH -> BATT_FS_LOW_ACT /
   BATT_FS_CRT_ACT); fence breach (FENCE_TYPE bits: 1 altitude, 2 circle FENCE_RADIUS around home,
   4 uploaded polygons/circles) -> FENCE_ACTION; GCS heartbeat (from SYSID_MYGCS) lost for
-  FS_GCS_TIMEOUT seconds of sim time -> FS_GCS_ENABLE action, unless FS_OPTIONS says continue (bit 1
-  in AUTO, bit 4 in pilot modes, bit 3 while landing). Each with its STATUSTEXT.
+  FS_GCS_TIMEOUT seconds of wall time (the link is real) -> FS_GCS_ENABLE action, unless
+  FS_OPTIONS says continue (bit 1 in AUTO, bit 4 in pilot modes, bit 3 while landing). Each with
+  its STATUSTEXT.
 """
 
 from __future__ import annotations
@@ -284,6 +285,9 @@ class SimVehicle:
         self.fence_breached = ""
         self.gcs_failsafe = False
         self.last_gcs_heartbeat_s: float | None = None
+        # sim seconds per wall second of the link: the ground station's heartbeats come on the
+        # wall clock, so FS_GCS_TIMEOUT is counted in wall seconds (the runner sets its speedup)
+        self.link_time_scale = 1.0
         self._fence_version = -1
         self._fence_shapes: list[tuple[str, Any]] = []
         self.events.append(StatusText(severity=_INFO, text="ArduCopter V4.6.0 (shanshui sim)"))
@@ -729,8 +733,12 @@ class SimVehicle:
                 return it.command == mavlink.MAV_CMD_NAV_TAKEOFF
         return False
 
-    def _advance_from(self, seq: int) -> None:
-        """Start the NAV command at or after ``seq`` (running DO commands and jumps on the way)."""
+    def _advance_from(self, seq: int, *, after_nav: bool = False) -> None:
+        """Start the NAV command at or after ``seq`` (running DO commands and jumps on the way).
+
+        ``after_nav``: ``seq`` follows a NAV command that just completed, whose DO commands ran
+        when it started; skip them up to the next NAV command or jump (ArduPilot's separate DO and
+        NAV cursors)."""
         for _ in range(10_000):
             it = self.mission.item(seq)
             if it is None or seq == 0:
@@ -742,8 +750,12 @@ class SimVehicle:
                 if repeat < 0 or done < repeat:
                     self._jump_counts[seq] = done + 1
                     seq = target
+                    after_nav = False
                 else:
                     seq += 1
+                continue
+            if after_nav and it.command >= mavlink.MAV_CMD_NAV_LAST:
+                seq += 1
                 continue
             if it.command < mavlink.MAV_CMD_NAV_LAST:
                 self._start_nav(it)
@@ -867,7 +879,7 @@ class SimVehicle:
             if nav.item.command in (mavlink.MAV_CMD_NAV_LAND, mavlink.MAV_CMD_NAV_RETURN_TO_LAUNCH):
                 self._mission_done()
             else:
-                self._advance_from(nav.item.seq + 1)
+                self._advance_from(nav.item.seq + 1, after_nav=True)
 
     # -- RTL and LAND --------------------------------------------------------------------------
 
@@ -1129,7 +1141,7 @@ class SimVehicle:
         enable = int(self._p("FS_GCS_ENABLE"))
         if enable == 0 or self.last_gcs_heartbeat_s is None or self.gcs_failsafe or self.landed:
             return
-        if self.time_s - self.last_gcs_heartbeat_s <= self._p("FS_GCS_TIMEOUT"):
+        if self.time_s - self.last_gcs_heartbeat_s <= self._p("FS_GCS_TIMEOUT") * self.link_time_scale:
             return
         self.gcs_failsafe = True
         options = int(self._p("FS_OPTIONS"))

@@ -265,10 +265,14 @@ def test_fence_polygon_breach_rtl() -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "expect_mode"), [(0, Mode.RTL), (2, Mode.AUTO)], ids=["rtl", "continue-in-auto"]
+    ("options", "expect_mode", "speedup"),
+    [(0, Mode.RTL, 1.0), (2, Mode.AUTO, 1.0), (0, Mode.RTL, 8.0)],
+    ids=["rtl", "continue-in-auto", "rtl-at-speedup"],
 )
-def test_gcs_loss(options: int, expect_mode: Mode) -> None:
+def test_gcs_loss(options: int, expect_mode: Mode, speedup: float) -> None:
+    """FS_GCS_TIMEOUT counts wall seconds: at 8x, 5 s of silence is 40 s of flight."""
     v = make(FS_GCS_ENABLE=1, FS_GCS_TIMEOUT=5, FS_OPTIONS=options)
+    v.link_time_scale = speedup
     v.mission.load([item(v, 16), item(v, 22, z=20), item(v, 17, 300, 0, 20)])
     run(v, 2)
     v.set_mode(Mode.GUIDED)
@@ -276,9 +280,9 @@ def test_gcs_loss(options: int, expect_mode: Mode) -> None:
     v.command(mavlink.MAV_CMD_MISSION_START, ())
     run(v, 10)
     v.note_gcs_heartbeat()  # last heartbeat, then silence
-    run(v, 4.5)
+    run(v, 4.5 * speedup)
     assert not v.gcs_failsafe
-    run(v, 1.0)
+    run(v, 1.0 * speedup)
     assert v.gcs_failsafe and v.mode == expect_mode
     v.note_gcs_heartbeat()
     assert "GCS Failsafe Cleared" in texts(v)
@@ -312,3 +316,14 @@ def test_set_mission_current_jumps_and_rejects_past_the_end() -> None:
 
 def test_unknown_command_unsupported() -> None:
     assert make().command(31337, ()) == mavlink.MAV_RESULT_UNSUPPORTED
+
+
+def test_do_commands_run_once_when_their_nav_command_starts() -> None:
+    """ArduPilot keeps separate NAV and DO cursors: a DO command after a waypoint runs as the
+    waypoint starts, and not again when the waypoint completes (a bug once shot twice)."""
+    v = make()
+    shoot = MissionItem(seq=0, frame=2, command=mavlink.MAV_CMD_DO_DIGICAM_CONTROL, x=1)
+    fly(v, [item(v, 22, z=20), item(v, 16, 100, 0, 20), shoot, item(v, 16, 0, 0, 20), item(v, 21)])
+    assert len([e for e in v.events if isinstance(e, CameraTriggered)]) == 1
+    assert texts(v).count("Mission: 3 DO_DIGICAM_CONTROL") == 1
+    assert reached(v) == [1, 2, 4, 5]
