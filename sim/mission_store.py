@@ -20,7 +20,8 @@ What it reproduces of ``libraries/GCS_MAVLink/MissionItemProtocol*.cpp`` (ArduPi
   "Rally points received" (rally).
 * While a transfer is in progress, MISSION_COUNT from another system/component is DENIED, from
   the same one it restarts the transfer; MISSION_REQUEST_LIST / MISSION_REQUEST(_INT) are DENIED;
-  MISSION_CLEAR_ALL answers ``MAV_MISSION_ERROR``. An item outside any transfer: ACK ERROR.
+  MISSION_CLEAR_ALL from the uploader cancels the transfer and clears (ArduPilot 4.5+
+  ``cancel_upload``), from anyone else it is DENIED. An item outside any transfer: ACK ERROR.
 * Timeouts: no item for ``rerequest_s`` (1 s) -> the request is sent again; no item for
   ``upload_timeout_s`` (8 s) -> STATUSTEXT "Mission upload timeout" and MISSION_ACK
   ``MAV_MISSION_OPERATION_CANCELLED`` to the uploader.
@@ -407,8 +408,12 @@ class MissionStore:
         self, msg: Any, link: Hashable, sysid: int, compid: int, mtype: int, now_s: float
     ) -> list[Outgoing]:
         types = list(self._lists) if mtype == ALL else [mtype]
-        if any(m in self._transfers for m in types):
-            return [self._ack(link, sysid, compid, mavlink.MAV_MISSION_ERROR, mtype)]
+        for m in types:
+            t = self._transfers.get(m)
+            if t is not None:
+                if (t.sysid, t.compid) != (sysid, compid):
+                    return [self._ack(link, sysid, compid, mavlink.MAV_MISSION_DENIED, mtype)]
+                del self._transfers[m]  # the uploader cancels its own upload (cancel_upload)
         for m in types:
             self.clear(m)
         return [self._ack(link, sysid, compid, mavlink.MAV_MISSION_ACCEPTED, mtype)]

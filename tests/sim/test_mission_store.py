@@ -193,10 +193,26 @@ def test_busy_upload_denies_others_and_downloads() -> None:
     assert _ack(store.handle(_count(2, src=OTHER), link="b", now_s=0)) == mavlink.MAV_MISSION_DENIED
     req_list = _msg(mavlink.MAVLink_mission_request_list_message(1, 1, MISSION), OTHER)
     assert _ack(store.handle(req_list, link="b", now_s=0)) == mavlink.MAV_MISSION_DENIED
-    clear = _msg(mavlink.MAVLink_mission_clear_all_message(1, 1, MISSION))
-    assert _ack(store.handle(clear, link="a", now_s=0)) == mavlink.MAV_MISSION_ERROR
+    clear_other = _msg(mavlink.MAVLink_mission_clear_all_message(1, 1, MISSION), OTHER)
+    assert _ack(store.handle(clear_other, link="b", now_s=0)) == mavlink.MAV_MISSION_DENIED
+    assert store.receiving(MISSION)
     # same sender restarts
     assert _types(store.handle(_count(2), link="a", now_s=0)) == ["MISSION_REQUEST"]
+
+
+def test_the_uploader_clearing_cancels_its_upload_and_clears() -> None:
+    """ArduPilot 4.5+ (cancel_upload): a GCS that gives up on a broken upload can clear the
+    half-written mission at once instead of waiting out the vehicle's 8 s timeout."""
+    store = MissionStore()
+    store.load(
+        [MissionItem(seq=i, frame=6, command=16, x=300_000_000, y=1_100_000_000, z=40) for i in range(5)]
+    )
+    store.handle(_count(4), link="a", now_s=0)
+    store.handle(_item(0), link="a", now_s=0)
+    store.handle(_item(1), link="a", now_s=0)  # the new head over the old tail
+    clear = _msg(mavlink.MAVLink_mission_clear_all_message(1, 1, MISSION))
+    assert _ack(store.handle(clear, link="a", now_s=0)) == mavlink.MAV_MISSION_ACCEPTED
+    assert not store.receiving(MISSION) and store.count(MISSION) == 1  # home only
 
 
 def test_item_outside_a_transfer_is_an_error() -> None:
