@@ -236,6 +236,119 @@ def sim(
         _fail(str(exc))
 
 
+mission_app = typer.Typer(
+    help="Upload, download and fly missions on a vehicle over MAVLink.", no_args_is_help=True
+)
+app.add_typer(mission_app, name="mission")
+
+VehicleUrl = Annotated[
+    str,
+    typer.Option(
+        "--vehicle", help="tcp://HOST:PORT | udpin://HOST:PORT | udpout://HOST:PORT | serial:///dev/X:BAUD"
+    ),
+]
+SigningKey = Annotated[str | None, typer.Option(help="MAVLink 2 signing key, 64 hex digits")]
+
+
+def _key(signing_key: str | None) -> bytes | None:
+    if signing_key is None:
+        return None
+    try:
+        key = bytes.fromhex(signing_key)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        _fail(f"expected --signing-key as 64 hex digits (32 bytes), got {signing_key!r}")
+    return key
+
+
+def _vehicle_job(job: Any) -> Any:
+    """Run a vehicle job; a failure exits with cli_ops' status and one line saying why."""
+    from ground_station.planning.errors import PlanningError
+    from ground_station.vehicles.cli_ops import exit_code
+    from ground_station.vehicles.errors import VehicleLinkError
+
+    try:
+        return job()
+    except (VehicleLinkError, PlanningError, OSError) as exc:
+        typer.echo(f"shanshui: {exc}", err=True)
+        raise typer.Exit(code=exit_code(exc)) from None
+
+
+@mission_app.command("upload")
+def mission_upload(
+    file: Annotated[Path, typer.Argument(help="mission file: .plan or .waypoints")],
+    vehicle: VehicleUrl,
+    type_: Annotated[
+        str, typer.Option("--type", help="mission | fence | rally | all (what the file has)")
+    ] = "all",
+    signing_key: SigningKey = None,
+) -> None:
+    """Upload, read back and compare; exit 0 only when the vehicle holds exactly the file's items."""
+    from ground_station.vehicles.cli_ops import upload_file
+
+    if type_ not in ("mission", "fence", "rally", "all"):
+        _fail(f"expected --type mission, fence, rally or all, got {type_!r}")
+    r = _vehicle_job(lambda: upload_file(file, vehicle, type_, signing_key=_key(signing_key)))
+    typer.echo(
+        f"vehicle {r.system_id}: {r.mission_items} mission, {r.fence_items} fence, {r.rally_items} rally "
+        "items uploaded and read back equal"
+    )
+
+
+@mission_app.command("download")
+def mission_download(
+    vehicle: VehicleUrl,
+    out: Annotated[
+        Path, typer.Option(help="FILE.plan (mission, fence, rally) | .waypoints | .geojson | .kml")
+    ],
+    signing_key: SigningKey = None,
+) -> None:
+    """Download the vehicle's mission, fence and rally points into a file."""
+    from ground_station.vehicles.cli_ops import download_to
+
+    r = _vehicle_job(lambda: download_to(vehicle, out, signing_key=_key(signing_key)))
+    typer.echo(
+        f"vehicle {r.system_id}: {r.mission_items} mission items, {r.fence_polygons} fence polygons, "
+        f"{r.fence_circles} circles, {r.rally_points} rally points -> {r.path}"
+    )
+
+
+@mission_app.command("fly")
+def mission_fly(
+    file: Annotated[Path, typer.Argument(help="mission file: .plan or .waypoints")],
+    vehicle: VehicleUrl,
+    dem: Annotated[
+        Path | None, typer.Option(help="answer the vehicle's terrain requests from this DEM")
+    ] = None,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout-s", min=1, help="give up after this many seconds")
+    ] = 1800,
+    signing_key: SigningKey = None,
+) -> None:
+    """Upload, arm, take off and fly AUTO; one line per reached item; exit 0 when all are reached
+    and the vehicle has landed (or holds at the end of a mission without RTL/LAND)."""
+    from ground_station.vehicles.cli_ops import fly_file
+
+    def show(event: Any) -> None:
+        if event.kind == "phase":
+            typer.echo(
+                f"vehicle {event.system_id}: {event.text}" if event.system_id else f"{event.text} {vehicle}"
+            )
+        elif event.kind == "item_reached":
+            typer.echo(f"vehicle {event.system_id}: reached item {event.seq}")
+        elif event.kind == "statustext" and event.text and event.text.startswith(("PreArm", "Failsafe")):
+            typer.echo(f"vehicle {event.system_id}: {event.text}")
+
+    r = _vehicle_job(
+        lambda: fly_file(file, vehicle, _abs(dem), timeout_s, show, signing_key=_key(signing_key))
+    )
+    state = r.final_state
+    typer.echo(
+        f"vehicle {r.system_id}: flew {r.mission_items} items in {r.duration_s:.0f} s, mode {state.mode}"
+    )
+
+
 def main() -> None:
     app(prog_name="shanshui")
 

@@ -166,6 +166,13 @@ def download_to(
     )
 
 
+_NAV_LAST = 95  # MAV_CMD_NAV_LAST: commands below it are NAV commands (MISSION_ITEM_REACHED)
+
+
+def _seq_list(seqs: list[int]) -> str:
+    return ", ".join(map(str, seqs[:10])) + (f" and {len(seqs) - 10} more" if len(seqs) > 10 else "")
+
+
 def _ends_on_ground(mission: Mission) -> bool:
     return bool(mission.items) and mission.items[-1].command in (MavCmd.NAV_RETURN_TO_LAUNCH, MavCmd.NAV_LAND)
 
@@ -184,8 +191,9 @@ def fly_file(
 ) -> FlightResult:
     """Fly a mission file: serve terrain from ``dem`` (if given), wait for home, upload (read
     back), arm in GUIDED (retrying pre-arm refusals for ``wait_prearm_s``), start AUTO, and
-    follow it until it is over: landed and disarmed after the last item for missions ending in
-    RTL/LAND, else the last item reached. ``on_event`` gets the link's events plus ``phase``
+    follow it until every NAV item is reached (MISSION_ITEM_REACHED, or MISSION_CURRENT past it
+    when a report was lost) and, for missions ending in RTL/LAND, the vehicle has landed and
+    disarmed; otherwise it holds at the end. ``on_event`` gets the link's events plus ``phase``
     events (``text``: connecting, waiting_home, uploading, arming, flying, done).
 
     Raises FlightError when the vehicle disarms early or ``timeout_s`` passes."""
@@ -219,38 +227,41 @@ def fly_file(
         vehicle.set_mode("GUIDED" if firmware != "px4" else "LOITER")
         vehicle.arm(wait_prearm_s=min(wait_prearm_s, max(0.0, deadline - time.monotonic())))
         phase("flying", sid)
-        vehicle.start_mission()
-        last_seq = len(mission.items) - (0 if has_home_item(firmware) else 1)
+        offset = 1 if has_home_item(firmware) else 0
         ends_on_ground = _ends_on_ground(mission)
-        was_flying = False
+        nav_seqs = {i + offset for i, it in enumerate(mission.items) if it.command < _NAV_LAST}
+        reached: set[int] = set()
+
+        def note_reached(event: VehicleEvent) -> None:
+            if event.kind == "item_reached" and event.system_id == sid and event.seq is not None:
+                reached.add(event.seq)
+
+        link.add_listener(note_reached)
+        vehicle.start_mission()
+        was_armed = False
         while True:
             state = vehicle.state
-            reached = state.last_reached_seq
-            progressed = (state.mission_current_seq or 0) >= last_seq or (
-                reached is not None and reached >= last_seq
-            )
-            was_flying = was_flying or state.armed
-            if ends_on_ground and was_flying and not state.armed:
-                near_end = (state.mission_current_seq or 0) >= last_seq - 1 or (
-                    reached is not None and reached >= last_seq - 1
+            was_armed = was_armed or state.armed
+            # a lost MISSION_ITEM_REACHED is implied by MISSION_CURRENT moving past the item
+            current = state.mission_current_seq or 0
+            done = {s for s in nav_seqs if s in reached or s < current}
+            if ends_on_ground and was_armed and not state.armed and current == max(nav_seqs):
+                done.add(current)  # landed at the end: the final RTL/LAND is done
+            missing = sorted(nav_seqs - done)
+            if not missing and (not ends_on_ground or not state.armed):
+                break
+            if was_armed and not state.armed and missing:
+                raise FlightError(
+                    f"vehicle {sid} disarmed with items {_seq_list(missing)} not reached "
+                    f"(mode {state.mode}; {state.last_statustext or 'no message'})"
                 )
-                if not near_end:
-                    raise FlightError(
-                        f"vehicle {sid} disarmed at item {state.mission_current_seq} of {last_seq} "
-                        f"(mode {state.mode}; {state.last_statustext or 'no message'})"
-                    )
-                break
-            if not ends_on_ground and reached is not None and reached >= last_seq:
-                break
-            if not ends_on_ground and progressed and not state.armed:
-                break
             if time.monotonic() >= deadline:
                 raise FlightError(
                     f"vehicle {sid}: the flight did not complete within {timeout_s:g} s "
-                    f"(at item {state.mission_current_seq} of {last_seq}, mode {state.mode}, "
-                    f"health {state.health})"
+                    f"(items {_seq_list(missing) or 'all reached, still airborne'}; at item {current}, "
+                    f"mode {state.mode}, health {state.health})"
                 )
-            time.sleep(0.1)
+            time.sleep(0.05)
         phase("done", sid)
         return FlightResult(
             url=url,
