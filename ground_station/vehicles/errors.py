@@ -65,6 +65,12 @@ class MissionTimeoutError(MissionProtocolError, TimeoutError):
     """The vehicle stopped answering during a transfer, after every retry."""
 
 
+class MissionUnconfirmedError(MissionProtocolError, TimeoutError):
+    """Every item went out but the vehicle's final MISSION_ACK was lost: only a read-back can
+    tell whether it holds the new list (ArduPilot answers a re-sent last item with
+    MAV_MISSION_ERROR once its transfer is over)."""
+
+
 class MissionVerifyError(MissionProtocolError, ValueError):
     """The mission read back after an upload differs from the one sent."""
 

@@ -28,6 +28,7 @@ from ground_station.vehicles.errors import (
     MissionProtocolError,
     MissionRejectedError,
     MissionTimeoutError,
+    MissionUnconfirmedError,
     MissionVerifyError,
     VehicleMissionState,
 )
@@ -107,6 +108,14 @@ class MissionClient:
         alive = answered and vehicle is not None and vehicle.state.health != LinkHealth.LOST
         return max(self.timeouts.retries, self.timeouts.lossy_retries) if alive else self.timeouts.retries
 
+    def _item_message(self, items: Sequence[WireItem], seq: int, mission_type: int) -> Any:
+        return items[seq].to_message(
+            target_system=self.system_id,
+            target_component=self.component_id,
+            seq=seq,
+            mission_type=mission_type,
+        )
+
     def _mine(self, msg: Any, mission_type: int) -> bool:
         target = getattr(msg, "target_system", 0)
         if target not in (0, self.link.gcs_system_id):
@@ -176,8 +185,24 @@ class MissionClient:
                     continue
                 if msg.get_type() == "MISSION_ACK":
                     if msg.type == mavlink.MAV_MISSION_INVALID_SEQUENCE and sent_any:
-                        # ArduPilot's answer to a duplicate or stale item; its transfer goes on
+                        # ArduPilot's answer to a duplicate or stale item; its transfer goes on.
+                        # Refusing the re-sent item it last asked for means it has that item and
+                        # its request for the next one was lost: send that one now rather than
+                        # wait out the vehicle's 1 s re-request.
+                        nxt = highest_requested + 1
+                        if resends and highest_sent == highest_requested and nxt < count:
+                            last_sent = self._item_message(items, nxt, mission_type)
+                            self.link.send(last_sent)
+                            highest_sent = nxt
+                            self._progress("upload", nxt + 1, count)
                         continue
+                    if msg.type == mavlink.MAV_MISSION_ERROR and highest_sent == count - 1 and resends:
+                        raise MissionUnconfirmedError(
+                            f"vehicle {self.system_id} took all {count} {_type_name(mission_type)} items "
+                            "but its acceptance was lost (a re-sent last item found no upload in "
+                            "progress); read the list back to know what it holds",
+                            vehicle_mission="unknown",
+                        )
                     if msg.type != mavlink.MAV_MISSION_ACCEPTED:
                         raise self._rejected(msg, "upload", mission_type, state)
                     if highest_sent == count - 1:
@@ -193,12 +218,7 @@ class MissionClient:
                     log.warning("vehicle %d requested item %d of %d; ignored", self.system_id, seq, count)
                     continue
                 highest_requested = max(highest_requested, seq)
-                last_sent = items[seq].to_message(
-                    target_system=self.system_id,
-                    target_component=self.component_id,
-                    seq=seq,
-                    mission_type=mission_type,
-                )
+                last_sent = self._item_message(items, seq, mission_type)
                 self.link.send(last_sent)
                 sent_any = True
                 resends = 0
@@ -318,7 +338,10 @@ class MissionClient:
         name = _type_name(mission_type)
         for attempt in range(1, attempts + 1):
             try:
-                self.upload(items, mission_type)
+                try:
+                    self.upload(items, mission_type)
+                except MissionUnconfirmedError as exc:
+                    log.info("vehicle %d: %s", self.system_id, exc)  # the read-back decides
                 written = True
                 got = self.download(mission_type)
                 difference = compare_items(items, got, skip_seq0=skip_seq0)

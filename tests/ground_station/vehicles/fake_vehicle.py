@@ -83,6 +83,7 @@ class FakeVehicle:
         self.request_kind = "MISSION_REQUEST"  # or "MISSION_REQUEST_INT"
         self.request_script: Callable[[int], list[int]] = lambda n: list(range(n))
         self.drop_counts = 0  # ignore this many MISSION_COUNT
+        self.drop_final_acks = 0  # lose the ACCEPTED of this many completed uploads
         self.count_result: int | None = None  # answer MISSION_COUNT with this MISSION_ACK
         self.reject_item: tuple[int, int] | None = None  # (seq, result): answer that item with an ACK
         self.silent_after_item: int | None = None  # stop answering an upload after this seq ...
@@ -256,7 +257,10 @@ class FakeVehicle:
 
     def _on_mission_item_int(self, msg: Any) -> None:
         up = self._upload
-        if up is None or msg.mission_type != up["type"]:
+        if up is None:
+            self._ack(msg.mission_type, mavlink.MAV_MISSION_ERROR)  # ArduPilot: no upload in progress
+            return
+        if msg.mission_type != up["type"]:
             return
         if msg.seq in self.drop_item_once:
             self.drop_item_once.discard(msg.seq)
@@ -277,6 +281,9 @@ class FakeVehicle:
         if up["i"] >= len(up["order"]):
             self._upload = None
             self.uploads_completed += 1
+            if self.drop_final_acks > 0:
+                self.drop_final_acks -= 1
+                return
             self._ack(msg.mission_type, ACCEPTED)
         else:
             self._request(up["order"][up["i"]], up["type"])

@@ -23,6 +23,7 @@ from ground_station.vehicles import (
     MissionRejectedError,
     MissionTimeoutError,
     MissionType,
+    MissionUnconfirmedError,
     MissionVerifyError,
 )
 from ground_station.vehicles.items import mission_wire_items
@@ -167,6 +168,24 @@ def test_lost_count_and_item_are_resent_and_the_upload_completes() -> None:
         assert client.resends == 4
         assert same_items(fake.lists[0], items)
         assert [m.seq for m in fake.got("MISSION_ITEM_INT")].count(2) == 2
+
+
+def test_a_lost_final_ack_is_settled_by_the_read_back() -> None:
+    """ArduPilot answers a re-sent last item with MAV_MISSION_ERROR once its upload is over: the
+    client cannot tell a done upload from a failed one, so it reads back instead of clearing (a
+    lossy-link run of the benchmark once cleared a good mission this way)."""
+    mission = small_mission()
+    items = mission_wire_items(mission)
+    with connect() as (fake, link, vehicle):
+        fake.drop_final_acks = 1
+        client = MissionClient(link, vehicle.system_id, timeouts=FAST_MISSION)
+        with pytest.raises(MissionUnconfirmedError, match="read the list back") as info:
+            client.upload(items)
+        assert info.value.vehicle_mission == "unknown"
+        fake.drop_final_acks = 1
+        client.upload_verified(items, skip_seq0=True)
+        assert fake.uploads_completed == 2 and fake.clears == 0
+        assert same_items(fake.lists[0], items)
 
 
 def test_download_timeout_counts_resends() -> None:
