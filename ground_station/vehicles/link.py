@@ -107,6 +107,34 @@ class VehicleEvent:
 EventListener = Callable[[VehicleEvent], None]
 
 
+class Listeners:
+    """Event listeners, safe across threads: :meth:`add` returns the remover; :meth:`emit` calls
+    each (a failing listener is logged and the others still run)."""
+
+    def __init__(self) -> None:
+        self._items: list[EventListener] = []
+        self._lock = threading.Lock()
+
+    def add(self, listener: EventListener) -> Callable[[], None]:
+        with self._lock:
+            self._items.append(listener)
+
+        def remove() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._items.remove(listener)
+
+        return remove
+
+    def emit(self, event: VehicleEvent) -> None:
+        with self._lock:
+            listeners = list(self._items)
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed on %s", listener, event.kind)
+
+
 class MessageSubscription:
     """Messages of some types from one system id, queued for a waiting thread."""
 
@@ -247,8 +275,7 @@ class VehicleLink:
         self._vehicles_changed = threading.Condition()
         self._subs: list[MessageSubscription] = []
         self._subs_lock = threading.Lock()
-        self._listeners: list[EventListener] = []
-        self._listeners_lock = threading.Lock()
+        self._listeners = Listeners()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -368,14 +395,7 @@ class VehicleLink:
 
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         """Call ``listener(event)`` from the reader thread (keep it quick); returns the remover."""
-        with self._listeners_lock:
-            self._listeners.append(listener)
-
-        def remove() -> None:
-            with self._listeners_lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def events_async(
         self, loop: asyncio.AbstractEventLoop | None = None, *, maxsize: int = 1000
@@ -384,13 +404,7 @@ class VehicleLink:
         return AsyncEventStream(self, loop or asyncio.get_running_loop(), maxsize)
 
     def emit(self, event: VehicleEvent) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener %r failed on %s", listener, event.kind)
+        self._listeners.emit(event)
 
     # -- terrain ------------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from it is freshest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from ground_station.vehicles.errors import LinkLostError, VehicleNotFoundError
-from ground_station.vehicles.link import AsyncEventStream, EventListener, VehicleEvent, VehicleLink
+from ground_station.vehicles.link import AsyncEventStream, EventListener, Listeners, VehicleLink
 from ground_station.vehicles.vehicle import Vehicle
 
 
@@ -30,7 +29,7 @@ class VehicleManager:
     def __init__(self, **link_defaults: Any) -> None:
         self._link_defaults = link_defaults
         self._links: dict[str, VehicleLink] = {}
-        self._listeners: list[EventListener] = []
+        self._listeners = Listeners()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -42,7 +41,7 @@ class VehicleManager:
             if url in self._links:
                 return self._links[url]
         link = VehicleLink.open(url, **{**self._link_defaults, **kwargs})
-        link.add_listener(self._relay)
+        link.add_listener(self._listeners.emit)
         with self._lock:
             self._links[url] = link
         return link
@@ -90,23 +89,9 @@ class VehicleManager:
 
     # -- events -----------------------------------------------------------------------------
 
-    def _relay(self, event: VehicleEvent) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            with contextlib.suppress(Exception):
-                listener(event)
-
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         """Events from every link, now and later; returns the remover."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def remove() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return self._listeners.add(listener)
 
     def events_async(
         self, loop: asyncio.AbstractEventLoop | None = None, *, maxsize: int = 1000
