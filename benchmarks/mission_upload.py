@@ -1,7 +1,8 @@
 """700 mission items to the simulated ArduCopter: our vehicle link beside MAVSDK's ``mission_raw``.
 
-Each run starts a fresh simulated vehicle whose link drops the given share of MAVLink messages in
-both directions (whole messages, seeded), then times one upload by each client in the same process:
+Each run starts a fresh simulated vehicle in its own process (so that it shares no interpreter
+with the client being timed) whose link drops the given share of MAVLink messages in both
+directions (whole messages, seeded), then times one upload by each client in this process:
 
 - ``mavsdk``: MAVSDK's ``MissionRaw.upload_mission`` (upload only; MAVSDK does not read back).
 - ``ours``: ``Vehicle.upload_items(verify=False)``, the same work as MAVSDK's.
@@ -17,9 +18,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import multiprocessing
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ground_station.vehicles import VehicleLink, VehicleLinkError, WireItem
 from sim.endpoint import Impairment, LinkImpairment
@@ -39,19 +42,34 @@ def grid_items(n: int) -> list[WireItem]:
     return items
 
 
-def fleet(loss: float, seed: int) -> SimFleet:
+def _serve(loss: float, seed: int, ports: Any, stop: Any) -> None:
     drop = Impairment(drop_probability=loss)
-    return SimFleet(
-        FleetConfig(
-            home_lat_deg=HOME[0],
-            home_lon_deg=HOME[1],
-            base_port=0,
-            settle_s=1.0,
-            speedup=1.0,
-            impairment=LinkImpairment(to_vehicle=drop, from_vehicle=drop, seed=seed),
-            param_overrides={"FS_GCS_ENABLE": 0},
-        )
+    config = FleetConfig(
+        home_lat_deg=HOME[0],
+        home_lon_deg=HOME[1],
+        base_port=0,
+        settle_s=1.0,
+        speedup=1.0,
+        impairment=LinkImpairment(to_vehicle=drop, from_vehicle=drop, seed=seed),
+        param_overrides={"FS_GCS_ENABLE": 0},
     )
+    with SimFleet(config) as fleet:
+        ports.put(fleet.tcp_ports[0])
+        stop.wait()
+
+
+@contextlib.contextmanager
+def vehicle_process(loss: float, seed: int) -> Iterator[int]:
+    """A simulated vehicle in a child process; yields its TCP port."""
+    ctx = multiprocessing.get_context("spawn")
+    ports, stop = ctx.Queue(), ctx.Event()
+    child = ctx.Process(target=_serve, args=(loss, seed, ports, stop), daemon=True)
+    child.start()
+    try:
+        yield int(ports.get(timeout=60))
+    finally:
+        stop.set()
+        child.join(10)
 
 
 def ours(port: int, items: list[WireItem], *, verify: bool) -> float:
@@ -87,9 +105,9 @@ def mavsdk_upload(port: int, items: list[WireItem]) -> float:
 
 
 def run(client: Callable[[int], float], loss: float, seed: int) -> float | str:
-    with fleet(loss, seed) as f:
+    with vehicle_process(loss, seed) as port:
         try:
-            return client(f.tcp_ports[0])
+            return client(port)
         except (VehicleLinkError, RuntimeError, Exception) as exc:  # MAVSDK raises its own MissionRawError
             return f"failed: {type(exc).__name__}: {exc}"[:120]
 
