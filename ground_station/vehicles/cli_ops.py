@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
 from ground_station.planning.errors import PlanningError
 from ground_station.planning.mission import MavCmd, Mission
 from ground_station.vehicles.errors import (
@@ -93,15 +95,9 @@ class FlightResult:
     final_state: VehicleState
 
 
-def _mission_types(mission: Mission, mission_type: str) -> tuple[MissionType, ...]:
-    if mission_type.lower() == "all":
-        kinds: tuple[MissionType, ...] = (MissionType.MISSION,)
-        if mission.fence_polygons or mission.fence_circles:
-            kinds += (MissionType.FENCE,)
-        if mission.rally_points:
-            kinds += (MissionType.RALLY,)
-        return kinds
-    return (MissionType.parse(mission_type),)
+def _mission_types(mission_type: str) -> tuple[MissionType, ...] | None:
+    """``all``: None, for :meth:`Vehicle.upload_mission` to send what the mission has."""
+    return None if mission_type.lower() == "all" else (MissionType.parse(mission_type),)
 
 
 def _open(url: str, signing_key: bytes | None, **kwargs: Any) -> VehicleLink:
@@ -124,7 +120,7 @@ def upload_file(
     from ground_station.planning.formats import read_mission
 
     mission = read_mission(path)
-    kinds = _mission_types(mission, mission_type)
+    kinds = _mission_types(mission_type)
     with _open(url, signing_key) as link:
         if on_event is not None:
             link.add_listener(on_event)
@@ -164,9 +160,6 @@ def download_to(
         fence_circles=len(mission.fence_circles),
         rally_points=len(mission.rally_points),
     )
-
-
-_NAV_LAST = 95  # MAV_CMD_NAV_LAST: commands below it are NAV commands (MISSION_ITEM_REACHED)
 
 
 def _seq_list(seqs: list[int]) -> str:
@@ -223,13 +216,13 @@ def fly_file(
         phase("uploading", sid)
         vehicle.upload_mission(mission)
         phase("arming", sid)
-        firmware = vehicle.firmware if vehicle.firmware != "generic" else mission.firmware
+        firmware = vehicle.firmware_or(mission.firmware)
         vehicle.set_mode("GUIDED" if firmware != "px4" else "LOITER")
         vehicle.arm(wait_prearm_s=min(wait_prearm_s, max(0.0, deadline - time.monotonic())))
         phase("flying", sid)
         offset = 1 if has_home_item(firmware) else 0
         ends_on_ground = _ends_on_ground(mission)
-        nav_seqs = {i + offset for i, it in enumerate(mission.items) if it.command < _NAV_LAST}
+        nav_seqs = {i + offset for i, it in enumerate(mission.items) if it.command < mavlink.MAV_CMD_NAV_LAST}
         reached: set[int] = set()
 
         def note_reached(event: VehicleEvent) -> None:

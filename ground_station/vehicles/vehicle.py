@@ -101,6 +101,10 @@ class Vehicle:
     def firmware(self) -> str:
         return self.tracker.firmware
 
+    def firmware_or(self, fallback: str) -> str:
+        """The firmware its heartbeat names, or ``fallback`` while it says "generic"."""
+        return fallback if self.firmware == "generic" else self.firmware
+
     def wait_until(
         self, predicate: Callable[[VehicleState], bool], *, timeout_s: float, what: str = "condition"
     ) -> VehicleState:
@@ -241,7 +245,7 @@ class Vehicle:
         """Upload a planned mission: the items (home as item 0 on ArduPilot), and the fence and
         rally lists when the mission has them (or exactly ``mission_types``). Each list is read
         back and compared; see :meth:`MissionClient.upload_verified` for the failure guarantees."""
-        fw = firmware or (self.firmware if self.firmware != "generic" else mission.firmware)
+        fw = firmware or self.firmware_or(mission.firmware)
         if mission_types is None:
             mission_types = (MissionType.MISSION,)
             if mission.fence_polygons or mission.fence_circles:
@@ -273,7 +277,7 @@ class Vehicle:
     ) -> Mission:
         """The vehicle's mission (home separate: item 0 on ArduPilot, else HOME_POSITION), and
         its fence and rally lists (empty where the vehicle does not support them)."""
-        firmware = self.firmware if self.firmware != "generic" else "ardupilot"
+        firmware = self.firmware_or("ardupilot")
         items = self.download_items(MissionType.MISSION, timeouts=timeouts, on_progress=on_progress)
         home, mission_items = mission_from_wire(items, firmware=firmware, home=self.state.home)
         if home is None:
@@ -325,7 +329,7 @@ class Vehicle:
         """Switch flight mode by name (ArduPilot names by vehicle type, PX4 names); waits up to
         ``wait_s`` for the HEARTBEAT to show it."""
         state = self.state
-        firmware = state.firmware if state.firmware != "generic" else "ardupilot"
+        firmware = self.firmware_or("ardupilot")
         numbers = mode_numbers(firmware=firmware, mav_type=state.mav_type, name=name)
         if numbers is None:
             known = ", ".join(mode_names(firmware=firmware, mav_type=state.mav_type))
@@ -427,7 +431,7 @@ class Vehicle:
 
         state = self.state
         mission = self.download_mission(include_fence=False, include_rally=False, timeouts=timeouts)
-        offset = 1 if has_home_item(self.firmware if self.firmware != "generic" else mission.firmware) else 0
+        offset = 1 if has_home_item(self.firmware_or(mission.firmware)) else 0
         reached = reached_seq if reached_seq is not None else state.last_reached_seq
         start_index = 0 if reached is None else max(0, reached - offset + 1)
         resume_index = next(
